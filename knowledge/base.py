@@ -139,8 +139,9 @@ class KnowledgeBase:
         dense_rows = self.dense_search(query, n, allowed) if mode in ("hybrid", "dense") else []
         lexical_rows = self.lexical_search(query, n, allowed) if mode in ("hybrid", "lexical") else []
         info = row_info(self.store, {row_id for row_id, _ in dense_rows + lexical_rows})
+        dense_weight, lexical_weight = self.settings.fusion_weights(language)
         hits = fuse(
             dense_rows, lexical_rows, info, language=language, rrf_k=self.settings.rrf_k,
-            dense_weight=self.settings.dense_weight, lexical_weight=self.settings.lexical_weight,
+            dense_weight=dense_weight, lexical_weight=lexical_weight,
         )
         return hits[:k]

@@ -38,9 +38,12 @@ class Settings(BaseSettings):
 
     # Retrieval
     search_candidates: int = Field(50, ge=5, le=1000, description="rows each retriever returns before fusion")
-    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
-    dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in the fusion")
-    lexical_weight: float = Field(1.0, ge=0, description="weight of the lexical ranking in the fusion")
+    rrf_k: int = Field(10, ge=1, description="reciprocal rank fusion constant")
+    dense_share: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"en": 0.75, "sw": 0.3, "fr": 0.35},
+        description="per query language, the share (0-1) of the dense ranking in the fusion, e.g. en:0.75,sw:0.3",
+    )
+    dense_share_default: float = Field(0.5, ge=0, le=1, description="dense share for other or unknown languages")
     answer_min_score: float = Field(
         0.45, ge=0, le=1, description="dense cosine below which the best match is not trusted"
     )
@@ -72,6 +75,29 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one language is needed")
         return list(dict.fromkeys(value))
+
+    @field_validator("dense_share", mode="before")
+    @classmethod
+    def _parse_shares(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.split(":", 1) for part in value.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("use language:share pairs, e.g. en:0.75,sw:0.3")
+            value = {lang.strip().lower(): share.strip() for lang, share in pairs}
+        return value
+
+    @field_validator("dense_share")
+    @classmethod
+    def _check_shares(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [f"{lang}:{share}" for lang, share in value.items() if not 0 <= share <= 1]
+        if bad:
+            raise ValueError(f"shares must lie between 0 and 1: {', '.join(bad)}")
+        return value
+
+    def fusion_weights(self, language: str | None) -> tuple[float, float]:
+        """(dense weight, lexical weight) for a query in `language` (None: not known)."""
+        share = self.dense_share.get(language, self.dense_share_default) if language else self.dense_share_default
+        return share, 1.0 - share
 
     @field_validator("device")
     @classmethod
