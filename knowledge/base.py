@@ -44,6 +44,12 @@ class KnowledgeBase:
             self._embedder = Embedder(self.settings.embedding_model, self.settings.models_dir, self.settings.device)
         return self._embedder
 
+    def load(self) -> "KnowledgeBase":
+        """Load the embedding model and the index now (at start-up), not on the first question."""
+        self.embedder.encode(["warm up"])
+        self.index
+        return self
+
     # Index ------------------------------------------------------------------------------
     @property
     def index(self) -> DenseIndex:

@@ -19,8 +19,14 @@ class Query:
 
 
 def read_queries(path: Path, languages: list[str] | None = None) -> list[Query]:
-    """Evaluation queries from JSONL `{query, language, relevant_ids}`; a bad line raises ImportFileError."""
+    """Evaluation queries from JSONL `{query, language, relevant_ids}` (a file, or a folder of
+    .jsonl files); a bad line raises ImportFileError."""
     path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise ImportFileError(str(path), None, None, "holds no .jsonl files")
+        return [q for file in files for q in read_queries(file, languages)]
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:

@@ -12,8 +12,8 @@ an entry found by both retrievers rises above one found by either alone.
 
 Why per-language weights: the default embedding model (all-MiniLM-L6-v2) was trained on English;
 on the starter evaluation questions dense search alone finds the right entry in the top 5 for
-97% of English questions but only 43% of Swahili and 59% of French ones, where BM25 does better
-(86% and 73%). The defaults (k=10; dense share en 0.75, sw 0.3, fr 0.35, others 0.5) were chosen
+97% of English questions but only 41% of Swahili and 57% of French ones, where BM25 does better
+(87% and 71%). The defaults (k=10; dense share en 0.75, sw 0.3, fr 0.35, others 0.5) were chosen
 on one half of the starter evaluation questions and checked on the other half (README, "Search
 quality"). A deployment with a multilingual embedding model should raise the shares and measure
 again with `ushauri eval retrieval`. The matched text reported for an entry is its best row in

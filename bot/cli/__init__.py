@@ -55,7 +55,7 @@ def setup(
 @eval_app.command("retrieval")
 @handle_errors
 def eval_retrieval(
-    queries: Annotated[Path, typer.Option("--queries", help="JSONL of {query, language, relevant_ids}.")],
+    queries: Annotated[Path, typer.Option("--queries", help="JSONL of {query, language, relevant_ids}, or a folder of them.")],
     k: Annotated[int, typer.Option("--k", min=1, help="Also report recall@k.")] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, dense or lexical.")] = "hybrid",
     show_misses: Annotated[bool, typer.Option("--misses", help="List the queries not found first.")] = False,

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from advisor.catalog import Catalog
+from advisor.language import LanguageDetector
 from knowledge.base import KnowledgeBase
 from knowledge.search import Hit
 
@@ -24,12 +25,12 @@ def confident(hit: Hit, min_score: float) -> bool:
     return (hit.dense is not None and hit.dense >= min_score) or (hit.dense_rank == 1 and hit.lexical_rank == 1)
 
 
-def kb_reply(kb: KnowledgeBase, catalog: Catalog, text: str, language: str | None = None) -> dict:
-    """One message in, the reply in the shape of `ushauri ask --json` (design.md)."""
+def kb_reply(kb: KnowledgeBase, catalog: Catalog, text: str, language: str) -> dict:
+    """One message in `language`, the reply in the shape of `ushauri ask --json` (design.md)."""
     started = time.perf_counter()
     hits = kb.search(text, language=language, k=5)
     retrieved = time.perf_counter()
-    reply_language = language or (hits[0].language if hits else kb.settings.default_language)
+    reply_language = language
     if hits and confident(hits[0], kb.settings.answer_min_score):
         entry = kb.store.get(hits[0].entry_id)
         if reply_language not in entry.answers:
@@ -55,9 +56,13 @@ def ask(
     data_dir: DataDir = None,
 ) -> None:
     """Send one message and print the reply."""
-    kb = KnowledgeBase(settings_for(data_dir))
-    kb.index  # load the model and index outside the timed reply
+    kb = KnowledgeBase(settings_for(data_dir)).load()  # the model and index load outside the timed reply
+    detector = LanguageDetector(kb.settings.languages)
+    started = time.perf_counter()
+    language = language or detector.detect(text, kb.settings.default_language).language
+    detected = time.perf_counter()
     result = kb_reply(kb, Catalog(default_language=kb.settings.default_language), text, language)
+    result["timings_ms"] = {"language": round((detected - started) * 1000, 1), **result["timings_ms"]}
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:
@@ -69,9 +74,9 @@ def chat(
     data_dir: DataDir = None,
 ) -> None:
     """Talk to Ushauri in the terminal (type 'exit' or press Ctrl-D to leave)."""
-    kb = KnowledgeBase(settings_for(data_dir))
+    kb = KnowledgeBase(settings_for(data_dir)).load()  # before the first question, not during it
     catalog = Catalog(default_language=kb.settings.default_language)
-    kb.index  # load the model and index before the first question
+    detector = LanguageDetector(kb.settings.languages)
     lang = language or kb.settings.default_language
     typer.echo(catalog.get("chat_welcome", lang))
     while True:
@@ -84,7 +89,8 @@ def chat(
             break
         if not text:
             continue
-        result = kb_reply(kb, catalog, text, language)
+        lang = language or detector.detect(text, fallback=lang).language  # short text keeps the last language
+        result = kb_reply(kb, catalog, text, lang)
         typer.echo(f"Ushauri> {result['reply']}\n")
 
 
