@@ -126,6 +126,10 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
     @property
+    def classifier_dir(self) -> Path:
+        return self.data_dir / "classifier"
+
+    @property
     def models_dir(self) -> Path:
         return self.model_cache_dir or self.data_dir / "models"
 

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from advisor.classifier import META_FILE
+from advisor.training import TrainConfig, train
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import packaged_model_path
 from knowledge.evaluate import evaluate, read_queries
@@ -17,8 +19,8 @@ from knowledge.settings import PACKAGE_DATA
 from . import kb as kb_commands
 from .chat import ask, chat
 from .common import DataDir, JsonFlag, handle_errors, settings_for
+from .model import LABELLED, STARTER, eval_classifier, export_model, kb_examples, train_command
 
-STARTER = PACKAGE_DATA / "starter"
 
 app = typer.Typer(
     help="Ushauri: advice for farmers and patients from an expert knowledge base.",
@@ -30,25 +32,39 @@ eval_app = typer.Typer(help="Measure quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.command()(ask)
 app.command()(chat)
+app.command("train")(train_command)
+app.command("export-model")(export_model)
+eval_app.command("classifier")(eval_classifier)
 
 
 @app.command()
 @handle_errors
 def setup(
     starter: Annotated[Path, typer.Option(help="Starter knowledge base (file or folder).")] = STARTER,
+    skip_classifier: Annotated[bool, typer.Option("--skip-classifier", help="Do not train the classifier.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Prepare a data folder: the embedding model, the starter knowledge base, the index. Skips finished steps."""
+    """Prepare a data folder: embedding model, starter knowledge base, index, classifier. Skips finished steps."""
     settings = settings_for(data_dir)
     kb = KnowledgeBase(settings)
     started = time.perf_counter()
     model = packaged_model_path(settings.embedding_model, settings.models_dir)
-    typer.echo(f"[1/3] embedding model: {model or settings.embedding_model}")
+    typer.echo(f"[1/4] embedding model: {model or settings.embedding_model}")
     counts = kb.import_files([starter])
-    typer.echo(f"[2/3] starter knowledge base: {counts['added']} added, {counts['updated']} updated, "
+    typer.echo(f"[2/4] starter knowledge base: {counts['added']} added, {counts['updated']} updated, "
                f"{counts['unchanged']} unchanged ({kb.store.count('published')} published entries)")
     index = kb.index
-    typer.echo(f"[3/3] index: {index.index.ntotal} texts, knowledge base version {index.meta.kb_version}")
+    typer.echo(f"[3/4] index: {index.index.ntotal} texts, knowledge base version {index.meta.kb_version}")
+    if skip_classifier:
+        typer.echo("[4/4] classifier: skipped (--skip-classifier)")
+    elif (settings.classifier_dir / META_FILE).exists():
+        meta = json.loads((settings.classifier_dir / META_FILE).read_text())
+        typer.echo(f"[4/4] classifier: {settings.classifier_dir} (trained {meta['trained_at']})")
+    else:
+        typer.echo("[4/4] classifier: none yet, training one on the starter messages (a few minutes on a CPU)")
+        settings.ensure_dirs()
+        train(TrainConfig(data=LABELLED, out=settings.classifier_dir, base_model=settings.classifier_base_model,
+                          device=settings.device), settings.models_dir, typer.echo, extra=kb_examples(settings, starter))
     typer.echo(f"ready in {time.perf_counter() - started:.1f} s (data folder: {settings.data_dir})")
 
 
