@@ -29,8 +29,8 @@ class TrainConfig:
     data: Path
     out: Path
     base_model: str
-    epochs: int = 10
-    lr: float = 1e-4
+    epochs: int = 8
+    lr: float = 2e-4
     batch_size: int = 32
     max_length: int = 64
     device: str = "auto"
@@ -41,6 +41,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     patience: int = 3
     head_lr_factor: float = 20.0  # the new heads start from random weights: they learn faster
+    noise: float = 0.1  # share of words typed with a slip (or dropped) in each training epoch; 0: none
     emergency_recall_target: float = 0.97
     topic_min_confidence: float = 0.35
 
@@ -85,6 +86,22 @@ def bucketed_order(ids: list[list[int]], batch_size: int, rng: random.Random) ->
 
 
 IGNORE = -100  # target of a head an example carries no label for (the loss skips it)
+
+
+def noisy(text: str, rng: random.Random, rate: float) -> str:
+    """The message as a person might have typed it: a few words dropped, a few letters slipped.
+    Applied afresh each epoch, so the model sees many spellings of each training message."""
+    words = text.split()
+    out = []
+    for word in words:
+        roll = rng.random()
+        if roll < rate / 2 and len(words) > 3:
+            continue  # dropped word
+        if roll < rate and len(word) > 3:
+            i = rng.randrange(len(word) - 1)
+            word = word[:i] + word[i + 1] + word[i] + word[i + 2:] if rng.random() < 0.5 else word[:i] + word[i + 1:]
+        out.append(word)
+    return " ".join(out) or text
 
 
 def targets_of(dataset: Dataset, examples: list[Example]) -> dict[str, np.ndarray]:
@@ -192,7 +209,11 @@ def train(config: TrainConfig, models_dir: Path, echo: Callable[[str], None] = p
     history: dict = {"train_loss": [], "val_loss": [], "val_macro_f1": {head: [] for head in dataset.heads}}
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
     model.train()
+    train_examples = dataset.train + extra
     for epoch in range(1, config.epochs + 1):
+        if config.noise > 0 and epoch > 1:  # the first epoch sees the messages as written
+            train_ids = tokenizer([noisy(e.text, generator, config.noise) for e in train_examples],
+                                  truncation=True, max_length=config.max_length)["input_ids"]
         order = bucketed_order(train_ids, config.batch_size, generator)
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", unit="step", leave=False)
         running = None
