@@ -115,8 +115,9 @@ def model_card(meta: dict, metrics: dict) -> str:
         "",
         "## Training",
         "",
-        f"- data hash `{meta['data_hash']}`: {metrics['data']['train']} training, "
-        f"{metrics['data']['validation']} validation, {metrics['data']['test']} test messages",
+        f"- data hash `{meta['data_hash']}`: {metrics['data']['train']} training messages"
+        f" and {metrics['data'].get('kb_questions', 0)} knowledge-base questions (topic only), "
+        f"{metrics['data']['validation']} validation and {metrics['data']['test']} test messages",
         f"- {hp['epochs']} epochs at most, early stopping on validation macro-F1 (best epoch {metrics['best_epoch']} "
         f"of {metrics['epochs_run']}), AdamW lr {hp['lr']}, batch {hp['batch_size']}, max length {hp['max_length']}, "
         f"warmup {hp['warmup']}, weight decay {hp['weight_decay']}, seed {hp['seed']}",

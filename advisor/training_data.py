@@ -7,13 +7,13 @@ Every label field present becomes a head; a file may carry only `topic`, or only
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.errors import ImportFileError
+from knowledge.formats import jsonl_objects
 
 LABEL_FIELDS = ("topic", "urgency")
 SPLIT_NAMES = ("train", "validation", "test")
@@ -31,20 +31,8 @@ class Example:
 def read_examples(path: Path) -> list[Example]:
     """Every example of a JSONL file; a bad line raises ImportFileError naming file, line and field."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFileError(str(path), None, None, f"cannot read: {exc}") from None
     examples = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFileError(str(path), number, None, f"malformed JSON: {exc.msg}") from None
-        if not isinstance(data, dict):
-            raise ImportFileError(str(path), number, None, "each line must be an object")
+    for number, data in jsonl_objects(path):
         text = data.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ImportFileError(str(path), number, "text", "is missing or empty")

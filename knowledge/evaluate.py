@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ImportFileError
+from .formats import jsonl_objects
 
 
 @dataclass(frozen=True)
@@ -27,20 +27,8 @@ def read_queries(path: Path, languages: list[str] | None = None) -> list[Query]:
         if not files:
             raise ImportFileError(str(path), None, None, "holds no .jsonl files")
         return [q for file in files for q in read_queries(file, languages)]
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ImportFileError(str(path), None, None, f"cannot read: {exc}") from None
     queries = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFileError(str(path), number, None, f"malformed JSON: {exc.msg}") from None
-        if not isinstance(data, dict):
-            raise ImportFileError(str(path), number, None, "each line must be an object")
+    for number, data in jsonl_objects(path):
         text, lang, relevant = data.get("query"), data.get("language"), data.get("relevant_ids")
         if not isinstance(text, str) or not text.strip():
             raise ImportFileError(str(path), number, "query", "is missing or empty")

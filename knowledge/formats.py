@@ -61,6 +61,20 @@ def _jsonl_records(path: Path, text: str) -> Iterable[tuple[int, object]]:
             raise ImportFileError(str(path), number, None, f"malformed JSON: {exc.msg}") from None
 
 
+def jsonl_objects(path: Path) -> Iterable[tuple[int, dict]]:
+    """(line number, object) for each non-empty line of a JSONL file; ImportFileError on a line
+    that is not a JSON object, or a file that cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFileError(str(path), None, None, f"cannot read: {exc}") from None
+    for number, data in _jsonl_records(path, text):
+        if not isinstance(data, dict):
+            raise ImportFileError(str(path), number, None, "each line must be an object")
+        yield number, data
+
+
 def _yaml_records(path: Path, text: str) -> Iterable[tuple[int, object]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
