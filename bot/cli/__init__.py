@@ -14,13 +14,11 @@ from advisor.training import TrainConfig, train
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import packaged_model_path
 from knowledge.evaluate import evaluate, read_queries
-from knowledge.settings import PACKAGE_DATA
 
 from . import kb as kb_commands
 from .chat import ask, chat
 from .common import DataDir, JsonFlag, handle_errors, settings_for
 from .model import LABELLED, STARTER, eval_classifier, export_model, kb_examples, train_command
-
 
 app = typer.Typer(
     help="Ushauri: advice for farmers and patients from an expert knowledge base.",
