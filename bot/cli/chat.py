@@ -15,6 +15,7 @@ import typer
 from advisor.catalog import Catalog
 from advisor.language import LanguageDetector
 from knowledge.base import KnowledgeBase
+from knowledge.errors import BadInputError
 from knowledge.search import Hit
 
 from .common import DataDir, JsonFlag, handle_errors, settings_for
@@ -23,6 +24,11 @@ from .common import DataDir, JsonFlag, handle_errors, settings_for
 def confident(hit: Hit, min_score: float) -> bool:
     """A match worth answering: close in meaning, or the top result of both retrievers."""
     return (hit.dense is not None and hit.dense >= min_score) or (hit.dense_rank == 1 and hit.lexical_rank == 1)
+
+
+def check_language(language: str | None, configured: list[str]) -> None:
+    if language is not None and language not in configured:
+        raise BadInputError(f"--language: unknown language '{language}'; configured: {', '.join(configured)}")
 
 
 def kb_reply(kb: KnowledgeBase, catalog: Catalog, text: str, language: str) -> dict:
@@ -56,7 +62,9 @@ def ask(
     data_dir: DataDir = None,
 ) -> None:
     """Send one message and print the reply."""
-    kb = KnowledgeBase(settings_for(data_dir)).load()  # the model and index load outside the timed reply
+    settings = settings_for(data_dir)
+    check_language(language, settings.languages)
+    kb = KnowledgeBase(settings).load()  # the model and index load outside the timed reply
     detector = LanguageDetector(kb.settings.languages)
     started = time.perf_counter()
     language = language or detector.detect(text, kb.settings.default_language).language
@@ -74,7 +82,9 @@ def chat(
     data_dir: DataDir = None,
 ) -> None:
     """Talk to Ushauri in the terminal (type 'exit' or press Ctrl-D to leave)."""
-    kb = KnowledgeBase(settings_for(data_dir)).load()  # before the first question, not during it
+    settings = settings_for(data_dir)
+    check_language(language, settings.languages)
+    kb = KnowledgeBase(settings).load()  # before the first question, not during it
     catalog = Catalog(default_language=kb.settings.default_language)
     detector = LanguageDetector(kb.settings.languages)
     lang = language or kb.settings.default_language

@@ -80,6 +80,7 @@ def test_add_then_delete(cli):
           "--topic", "nutrition"], "--language: unknown language code 'xx'; configured: en, sw, fr"),
         (["kb", "add", "--id", "x", "--language", "en", "-q", "q", "-a", "a"], "--domain: is missing"),
         (["kb", "delete", "nope", "--yes"], "no entry with id 'nope'"),
+        (["ask", "habari", "--language", "xx"], "--language: unknown language 'xx'; configured: en, sw, fr"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(cli, args, message):
