@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -27,11 +26,3 @@ class Catalog:
             if text:
                 return text
         raise KeyError(f"catalog key '{key}' is missing in '{self.default_language}'")
-
-    def sentences(self) -> set[str]:
-        return {text for messages in self.messages.values() for text in messages.values()}
-
-
-@lru_cache(maxsize=4)
-def default_catalog(default_language: str = "en") -> Catalog:
-    return Catalog(CATALOG_DIR, default_language)

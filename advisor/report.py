@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.errors import BadInputError, ImportFileError
+
 from .classifier import EMERGENCY, Classifier
 from .metrics import emergency_report, head_report
 from .training_data import Example
@@ -15,8 +17,6 @@ def evaluate_examples(classifier: Classifier, examples: list[Example], batch_siz
     """`ushauri eval classifier`: per head in both the model and the data, the full report."""
     heads = [head for head in classifier.heads if all(head in e.labels for e in examples)]
     if not heads:
-        from knowledge.errors import BadInputError
-
         raise BadInputError(f"the data carries none of the model's label fields ({', '.join(classifier.heads)})")
     texts = [e.text for e in examples]
     languages = [e.language for e in examples]
@@ -26,8 +26,6 @@ def evaluate_examples(classifier: Classifier, examples: list[Example], batch_siz
         labels = classifier.heads[head]
         unknown = [e for e in examples if e.labels[head] not in labels]
         if unknown:
-            from knowledge.errors import ImportFileError
-
             e = unknown[0]
             raise ImportFileError(e.file, e.line, head, f"label '{e.labels[head]}' is not one the model knows")
         gold = np.array([labels.index(e.labels[head]) for e in examples])
