@@ -6,6 +6,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from . import lexical
 from .embedder import Embedder
 from .entry import Entry
@@ -123,8 +125,10 @@ class KnowledgeBase:
         return entry
 
     # Search -----------------------------------------------------------------------------
-    def dense_search(self, query: str, k: int, allowed: list[int] | None = None) -> list[tuple[int, float]]:
-        vector = self.embedder.encode([query])[0]
+    def dense_search(self, query: str, k: int, allowed: list[int] | None = None,
+                     vector: np.ndarray | None = None) -> list[tuple[int, float]]:
+        if vector is None:
+            vector = self.embedder.encode([query])[0]
         return self.index.search(vector, k, allowed)
 
     def lexical_search(self, query: str, k: int, allowed: list[int] | None = None) -> list[tuple[int, float]]:
@@ -138,11 +142,15 @@ class KnowledgeBase:
         topic: str | None = None,
         k: int = 5,
         mode: str = "hybrid",
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The best entries for a query: `mode` is hybrid (default), dense or lexical."""
+        """The best entries for a query: `mode` is hybrid (default), dense or lexical.
+
+        `vector` is the query's embedding when the caller has it already (batches, a second
+        search for the same message)."""
         allowed = self.store.row_ids(domain=domain, topic=topic) if (domain or topic) else None
         n = self.settings.search_candidates
-        dense_rows = self.dense_search(query, n, allowed) if mode in ("hybrid", "dense") else []
+        dense_rows = self.dense_search(query, n, allowed, vector) if mode in ("hybrid", "dense") else []
         lexical_rows = self.lexical_search(query, n, allowed) if mode in ("hybrid", "lexical") else []
         info = row_info(self.store, {row_id for row_id, _ in dense_rows + lexical_rows})
         dense_weight, lexical_weight = self.settings.fusion_weights(language)

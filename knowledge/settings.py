@@ -44,9 +44,32 @@ class Settings(BaseSettings):
         description="per query language, the share (0-1) of the dense ranking in the fusion, e.g. en:0.75,sw:0.3",
     )
     dense_share_default: float = Field(0.5, ge=0, le=1, description="dense share for other or unknown languages")
-    answer_min_score: float = Field(
-        0.45, ge=0, le=1, description="dense cosine below which the best match is not trusted"
+
+    # Advisor engine (decision thresholds: advisor/decide.py and README, "Reply decisions")
+    answer_min_dense: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"en": 0.75, "sw": 0.75, "fr": 0.85},
+        description="per language, the dense cosine from which the best match is answered, e.g. en:0.55,sw:0.85",
     )
+    answer_min_dense_default: float = Field(0.8, ge=0, le=1, description="answer cosine for other languages")
+    menu_min_dense: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"en": 0.45, "sw": 0.6, "fr": 0.45},
+        description="per language, the dense cosine from which a match may appear in a numbered menu",
+    )
+    menu_min_dense_default: float = Field(0.5, ge=0, le=1, description="menu cosine for other languages")
+    menu_ratio: float = Field(
+        0.9, ge=0, le=1, description="runners-up with a fused score within this ratio of the best make a menu"
+    )
+    menu_size: int = Field(3, ge=2, le=9, description="most entries in a numbered menu")
+    topic_narrowing: bool = Field(True, description="search the classifier's topic first, then everything")
+    emergency_hotline: str = Field(
+        "112", min_length=1, description="emergency number or nearest-facility text put in every emergency reply"
+    )
+    emergency_rules_file: Path | None = Field(None, description="emergency keyword rules (default: the packaged file)")
+    blocked_terms_file: Path | None = Field(None, description="blocked-advice term lists (default: the packaged file)")
+    sms_segments: int = Field(3, ge=1, le=10, description="SMS segments a reply may use before MORE")
+    max_message_chars: int = Field(1000, ge=10, description="longer inbound messages are cut to this length")
+    rate_limit_per_minute: int = Field(10, ge=0, description="messages a user may send a minute (0: no limit)")
+    followup_minutes: int = Field(30, ge=0, description="a short follow-up within this time joins the last question")
 
     # Channels (used by bot/; a channel whose secrets are unset fails closed)
     public_url: str | None = None
@@ -76,22 +99,22 @@ class Settings(BaseSettings):
             raise ValueError("at least one language is needed")
         return list(dict.fromkeys(value))
 
-    @field_validator("dense_share", mode="before")
+    @field_validator("dense_share", "answer_min_dense", "menu_min_dense", mode="before")
     @classmethod
-    def _parse_shares(cls, value: object) -> object:
+    def _parse_per_language(cls, value: object) -> object:
         if isinstance(value, str):
             pairs = [part.split(":", 1) for part in value.split(",") if part.strip()]
             if any(len(pair) != 2 for pair in pairs):
-                raise ValueError("use language:share pairs, e.g. en:0.75,sw:0.3")
+                raise ValueError("use language:value pairs, e.g. en:0.75,sw:0.3")
             value = {lang.strip().lower(): share.strip() for lang, share in pairs}
         return value
 
-    @field_validator("dense_share")
+    @field_validator("dense_share", "answer_min_dense", "menu_min_dense")
     @classmethod
-    def _check_shares(cls, value: dict[str, float]) -> dict[str, float]:
+    def _check_per_language(cls, value: dict[str, float]) -> dict[str, float]:
         bad = [f"{lang}:{share}" for lang, share in value.items() if not 0 <= share <= 1]
         if bad:
-            raise ValueError(f"shares must lie between 0 and 1: {', '.join(bad)}")
+            raise ValueError(f"values must lie between 0 and 1: {', '.join(bad)}")
         return value
 
     def fusion_weights(self, language: str | None) -> tuple[float, float]:

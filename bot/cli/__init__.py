@@ -13,12 +13,17 @@ from advisor.classifier import META_FILE
 from advisor.training import TrainConfig, train
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import packaged_model_path
+from advisor.evaluate import OUTCOMES
+from advisor.training_data import read_examples
 from knowledge.evaluate import evaluate, read_queries
+from knowledge.settings import PACKAGE_DATA
 
 from . import kb as kb_commands
 from .chat import ask, chat
 from .common import DataDir, JsonFlag, handle_errors, settings_for
 from .model import LABELLED, STARTER, eval_classifier, export_model, kb_examples, train_command
+
+EVAL = PACKAGE_DATA / "eval"
 
 app = typer.Typer(
     help="Ushauri: advice for farmers and patients from an expert knowledge base.",
@@ -94,18 +99,67 @@ def eval_retrieval(
             typer.echo(f"  rank {miss['rank']}: [{miss['language']}] {miss['query']} -> want {miss['relevant_ids']}, got {miss['top']}")
 
 
+@eval_app.command("replies")
+@handle_errors
+def eval_replies(
+    queries: Annotated[Path, typer.Option("--queries", help="JSONL of {query, language, relevant_ids}, or a folder of them.")] = EVAL,
+    negatives: Annotated[Path, typer.Option("--negatives", help="Labelled JSONL whose out_of_scope messages "
+                                            "measure off-topic handling.")] = LABELLED / "validation.jsonl",
+    sweep_thresholds: Annotated[bool, typer.Option("--sweep", help="Also try other thresholds, per language.")] = False,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """How the reply decisions turn out: correct and wrong answers, useful menus, no match."""
+    from advisor.engine import Advisor
+    from advisor.evaluate import gather, score, sweep
+
+    settings = settings_for(data_dir)
+    advisor = Advisor.open(settings).load()
+    items = read_queries(queries, settings.languages)
+    off_topic = [(e.text, e.language or settings.default_language) for e in read_examples(negatives)
+                 if e.labels.get("topic") == "out_of_scope"]
+    cases = gather(advisor, items, off_topic)
+    report = score(cases, advisor.thresholds, settings.topic_narrowing)
+    report["without_narrowing"] = score(cases, advisor.thresholds, False)["overall"]
+    best = sweep(cases, advisor.thresholds, settings.topic_narrowing) if sweep_thresholds else []
+    if as_json:
+        typer.echo(json.dumps({**report, "sweep": [{**s, **r} for s, r in best]}, ensure_ascii=False))
+        return
+    typer.echo(f"{'':10}{'n':>6}" + "".join(f"{c:>11}" for c in OUTCOMES))
+    for name in [*(k for k in report if k in settings.languages), "overall"]:
+        row = report[name]
+        typer.echo(f"{name:10}{row['n']:>6}" + "".join(f"{row[c]:>11.3f}" for c in OUTCOMES))
+    row = report["without_narrowing"]
+    typer.echo(f"{'no topic':10}{row['n']:>6}" + "".join(f"{row[c]:>11.3f}" for c in OUTCOMES))
+    if "off_topic" in report:
+        o = report["off_topic"]
+        typer.echo(f"off-topic messages: {o['n']}, caught by the classifier {o['caught_by_classifier']:.3f},"
+                   f" answered anyway {o['answered']:.3f}, given a menu {o['menu']:.3f}")
+    typer.echo(f"utility (correct + 0.5 useful menus - 2 wrong - 2 off-topic answered): {report['utility']}")
+    for setting, row in best:
+        typer.echo(f"  {setting['language']}: answer_min_dense {setting['answer_min_dense']:.2f} menu_min_dense "
+                   f"{setting['menu_min_dense']:.2f} menu_ratio "
+                   f"{setting['menu_ratio']:.2f} -> correct {row['overall']['correct']:.3f} wrong {row['overall']['wrong']:.3f}"
+                   f" menu_hit {row['overall']['menu_hit']:.3f} none {row['overall']['none']:.3f} utility {row['utility']}")
+
+
 @app.command()
 @handle_errors
 def bench(
     sizes: Annotated[str, typer.Option(help="Synthetic knowledge-base sizes (entries), comma separated.")] = "10000,100000",
     queries: Annotated[int, typer.Option(help="Queries timed per measurement.")] = 200,
+    messages: Annotated[int, typer.Option(help="Messages sent through the engine per retrieval mode.")] = 300,
     data_dir: DataDir = None,
 ) -> None:
-    """Print speed figures: search latency, re-index time, and index scaling on synthetic data."""
-    from knowledge.bench import run_bench
+    """Speed and quality: the engine per step and end to end beside plain dense search and BM25,
+    then search latency, re-index time and index scaling on synthetic data."""
+    from advisor.bench import run_engine_bench
+    from knowledge.bench import machine, run_bench
 
-    kb = KnowledgeBase(settings_for(data_dir))
-    run_bench(kb, [int(s) for s in sizes.split(",") if s.strip()], queries, typer.echo)
+    settings = settings_for(data_dir)
+    typer.echo(f"machine: {machine()}")
+    run_engine_bench(settings, LABELLED, messages, typer.echo)
+    run_bench(KnowledgeBase(settings), [int(s) for s in sizes.split(",") if s.strip()], queries, typer.echo)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from advisor.safety import PiiFilter
 from knowledge.errors import BadInputError, ImportFileError, ModelError, NotFoundError, UshauriError
 from knowledge.settings import Settings, load_settings
 
@@ -26,6 +27,9 @@ def setup_logging() -> None:
     """Our own INFO lines on stderr; the libraries' chatter only from WARNING up."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:  # personal data never reaches a log
+        if not any(isinstance(f, PiiFilter) for f in handler.filters):
+            handler.addFilter(PiiFilter())
     for name in ("knowledge", "advisor", "bot"):
         logging.getLogger(name).setLevel(logging.INFO)
     try:
