@@ -114,6 +114,9 @@ def merge_telegram(parts: list[Part]) -> list[Part]:
 
 
 def render(channel: str, blocks: list[Block], sms_budget: int, more_hint: str) -> Rendered:
+    blocks = [block for block in blocks if block.text]
+    if not blocks:  # nothing to send (e.g. a rate-limited user who was already told)
+        return Rendered([])
     if channel == SMS:
         return render_sms(join(blocks, "\n"), sms_budget, more_hint)
     if channel == TELEGRAM:

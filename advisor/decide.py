@@ -27,7 +27,8 @@ class Thresholds:
     answer_min_dense_default: float = 0.8
     menu_min_dense: dict[str, float] = field(default_factory=dict)
     menu_min_dense_default: float = 0.45
-    menu_ratio: float = 0.9
+    menu_ratio: dict[str, float] = field(default_factory=dict)
+    menu_ratio_default: float = 0.9
     menu_size: int = 3
 
     @classmethod
@@ -35,7 +36,7 @@ class Thresholds:
         return cls(
             answer_min_dense=settings.answer_min_dense, answer_min_dense_default=settings.answer_min_dense_default,
             menu_min_dense=settings.menu_min_dense, menu_min_dense_default=settings.menu_min_dense_default,
-            menu_ratio=settings.menu_ratio, menu_size=settings.menu_size,
+            menu_ratio=settings.menu_ratio, menu_ratio_default=settings.menu_ratio_default, menu_size=settings.menu_size,
         )
 
 
@@ -68,7 +69,8 @@ def decide(hits: list[Hit], language: str, t: Thresholds, narrowed: list[Hit] | 
         return Decision(NONE, [])
     top = hits[0]
     confirmed = narrowed is None or (bool(narrowed) and narrowed[0].entry_id == top.entry_id)
-    close = [h for h in hits[1:t.menu_size] if h.score >= t.menu_ratio * top.score and plausible(h, language, t)]
+    ratio = t.menu_ratio.get(language, t.menu_ratio_default)
+    close = [h for h in hits[1:t.menu_size] if h.score >= ratio * top.score and plausible(h, language, t)]
     if strong(top, language, t) and confirmed and not close:
         return Decision(ANSWER, [top])
     menu = [top, *(h for h in hits[1:t.menu_size] if plausible(h, language, t))]

@@ -176,7 +176,7 @@ class Advisor:
                                                    prepared.vector if prepared and query == text else None)
         with timer.step("decide"):
             decision = decide(hits, query_language, self.thresholds, narrowed)
-        if not emergency and decision.kind == NONE and self.abuse.found(text):
+        if not emergency and decision.kind != ANSWER and self.abuse.found(text):
             return self.finish(message, conversation, timer, Reason.ABUSIVE, language,
                                [self.compose.say("abusive", language)], labels=labels)
 

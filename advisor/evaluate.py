@@ -90,7 +90,7 @@ def utility(report: dict) -> float:
 GRID = {
     "answer_min_dense": [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1.01],
     "menu_min_dense": [0.3, 0.45, 0.6, 0.75],
-    "menu_ratio": [0.8, 0.85, 0.9, 0.95, 1.01],
+    "menu_ratio": [0.8, 0.85, 0.9, 0.95, 1.0],
 }
 
 
@@ -102,7 +102,8 @@ def sweep(cases: list[Case], base: Thresholds, narrowing: bool) -> list[tuple[di
         rows = []
         for dense, menu, ratio in itertools.product(*GRID.values()):
             t = replace(base, answer_min_dense={**base.answer_min_dense, language: dense},
-                        menu_min_dense={**base.menu_min_dense, language: menu}, menu_ratio=ratio)
+                        menu_min_dense={**base.menu_min_dense, language: menu},
+                        menu_ratio={**base.menu_ratio, language: ratio})
             rows.append(({"language": language, "answer_min_dense": dense, "menu_min_dense": menu, "menu_ratio": ratio},
                          score(group, t, narrowing)))
         rows.sort(key=lambda row: row[1]["utility"], reverse=True)

@@ -103,7 +103,7 @@ class AbuseWords:
 
 # Personal data ------------------------------------------------------------------------------
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{7,}\d(?!\w)")
+PHONE = re.compile(r"(?<![\w+])\+?\d[\d ()-]{7,}\d(?!\w)")
 ID_NUMBER = re.compile(r"(?<!\w)(?=[A-Z]{0,3}\d)[A-Z]{0,3}\d{6,}(?!\w)", re.IGNORECASE)
 
 

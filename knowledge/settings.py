@@ -56,9 +56,11 @@ class Settings(BaseSettings):
         description="per language, the dense cosine from which a match may appear in a numbered menu",
     )
     menu_min_dense_default: float = Field(0.5, ge=0, le=1, description="menu cosine for other languages")
-    menu_ratio: float = Field(
-        0.9, ge=0, le=1, description="runners-up with a fused score within this ratio of the best make a menu"
+    menu_ratio: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"en": 0.95, "sw": 0.85, "fr": 0.9},
+        description="per language, runners-up with a fused score within this ratio of the best make a menu",
     )
+    menu_ratio_default: float = Field(0.9, ge=0, le=1, description="menu ratio for other languages")
     menu_size: int = Field(3, ge=2, le=9, description="most entries in a numbered menu")
     topic_narrowing: bool = Field(True, description="search the classifier's topic first, then everything")
     emergency_hotline: str = Field(
@@ -99,7 +101,7 @@ class Settings(BaseSettings):
             raise ValueError("at least one language is needed")
         return list(dict.fromkeys(value))
 
-    @field_validator("dense_share", "answer_min_dense", "menu_min_dense", mode="before")
+    @field_validator("dense_share", "answer_min_dense", "menu_min_dense", "menu_ratio", mode="before")
     @classmethod
     def _parse_per_language(cls, value: object) -> object:
         if isinstance(value, str):
@@ -109,7 +111,7 @@ class Settings(BaseSettings):
             value = {lang.strip().lower(): share.strip() for lang, share in pairs}
         return value
 
-    @field_validator("dense_share", "answer_min_dense", "menu_min_dense")
+    @field_validator("dense_share", "answer_min_dense", "menu_min_dense", "menu_ratio")
     @classmethod
     def _check_per_language(cls, value: dict[str, float]) -> dict[str, float]:
         bad = [f"{lang}:{share}" for lang, share in value.items() if not 0 <= share <= 1]

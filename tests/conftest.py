@@ -11,7 +11,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from knowledge.base import KnowledgeBase  # noqa: E402
 from knowledge.embedder import Embedder  # noqa: E402
-from knowledge.settings import DEFAULT_EMBEDDING_MODEL, Settings  # noqa: E402
+from knowledge.settings import DEFAULT_EMBEDDING_MODEL, PACKAGE_DATA, Settings  # noqa: E402
 
 DATA = Path(__file__).parent / "knowledge" / "data"
 
@@ -52,3 +52,36 @@ def tiny_kb(kb, tiny_file) -> KnowledgeBase:
     kb.import_files([tiny_file])
     kb.reindex()
     return kb
+
+
+@pytest.fixture(scope="session")
+def starter_settings(tmp_path_factory, models_dir, embedder) -> Settings:
+    """A data folder with the starter knowledge base imported and indexed, built once per session.
+    Tests read it; engine tests keep their conversation state elsewhere (Advisor(state_db=...))."""
+    folder = tmp_path_factory.mktemp("starter") / "var"
+    settings = Settings(data_dir=folder, model_cache_dir=models_dir, device="cpu")
+    base = KnowledgeBase(settings, embedder=embedder)
+    base.import_files([PACKAGE_DATA / "starter"])
+    base.reindex()
+    base.close()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def starter_kb(starter_settings, embedder) -> KnowledgeBase:
+    base = KnowledgeBase(starter_settings, embedder=embedder)
+    yield base
+    base.close()
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory, models_dir) -> Path:
+    """The classifier trained with the defaults, as `make run` trains it (minutes): one per session."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    data_dir = tmp_path_factory.mktemp("trained") / "var"
+    result = CliRunner().invoke(app, ["train", "--device", "cpu", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    return data_dir

@@ -1,4 +1,5 @@
-"""The classifier trained as `make run` trains it, measured on the starter test split (slow: trains for minutes)."""
+"""The classifier trained as `make run` trains it (the session's `trained_dir`), measured on the starter
+test split (slow: trains for minutes)."""
 
 import json
 
@@ -9,14 +10,6 @@ from bot.cli import app
 from bot.cli.model import LABELLED
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def trained_dir(tmp_path_factory, models_dir):
-    data_dir = tmp_path_factory.mktemp("quality") / "var"
-    result = CliRunner().invoke(app, ["train", "--device", "cpu", "--data-dir", str(data_dir)])
-    assert result.exit_code == 0, result.output
-    return data_dir
 
 
 def test_targets_on_the_starter_test_split(trained_dir):
