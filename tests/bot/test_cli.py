@@ -49,11 +49,29 @@ def test_ask_json_follows_the_design_shape(cli, tiny_file):
     cli("kb", "import", str(tiny_file))
     result = cli("ask", "Nyoka amemuuma mtoto wangu mguuni", "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert {"reply", "parts", "language", "reason", "entries", "timings_ms"} <= data.keys()
-    assert data["reason"] == "ANSWERED" and data["entries"][0]["id"] == "health-snake-bite"
-    assert data["language"] == "sw" and data["reply"].startswith("Nenda hospitali")
-    assert data["parts"] == [{"text": data["reply"], "segments": None, "encoding": None}]
+    data = json.loads(result.stdout)
+    assert {"reply", "parts", "language", "reason", "entries", "labels", "timings_ms"} <= data.keys()
+    assert data["reason"] == "URGENT" and data["entries"][0]["id"] == "health-snake-bite"
+    assert data["language"] == "sw" and data["reply"].startswith("DALILI YA HATARI")
+    assert data["safety"] == ["emergency:rule"]
+    assert data["parts"] == [{"text": data["reply"], "segments": None, "encoding": None, "parse_mode": None}]
+
+
+def test_ask_shows_what_an_sms_would_send(cli, tiny_file):
+    cli("kb", "import", str(tiny_file))
+    data = json.loads(cli("ask", "How do I make compost?", "--channel", "sms", "--json").stdout)
+    assert data["reason"] == "ANSWERED" and data["parts"][0]["encoding"] == "GSM-7"
+    assert data["parts"][0]["segments"] >= 1
+    text = cli("ask", "How do I make compost?", "--channel", "sms").stdout
+    assert text.startswith(f"--- SMS 1/1: {data['parts'][0]['segments']} segment(s), GSM-7,")
+    assert cli("ask", "hi", "--channel", "fax").exit_code == 2
+
+
+def test_ask_with_a_user_keeps_the_conversation(cli, tiny_file):
+    cli("kb", "import", str(tiny_file))
+    assert json.loads(cli("ask", "LANG SW", "--user", "k1", "--json").stdout)["reason"] == "LANGUAGE"
+    assert json.loads(cli("ask", "How do I make compost?", "--user", "k1", "--json").stdout)["language"] == "sw"
+    assert json.loads(cli("ask", "How do I make compost?", "--json").stdout)["language"] == "en"
 
 
 def test_add_then_delete(cli):
