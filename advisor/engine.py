@@ -153,9 +153,10 @@ class Advisor:
             detection = self.detector.detect(text, conversation.language or self.settings.default_language)
             language = self.reply_language(conversation, message, detection.language if detection.detected else None)
             query_language = detection.language if detection.detected else language
-        query = self.with_context(text, conversation)
-        with timer.step("classify"):
-            labels = self.classify(query, prepared)
+        followup = self.is_followup(text, conversation)
+        with timer.step("classify"):  # a follow-up is classified with the question it follows
+            labels = self.classify(f"{conversation.last_text} {text}" if followup else text,
+                                   None if followup else prepared)
         with timer.step("rules"):
             rule = self.emergency_rules.match(text)
         emergency = bool(rule) or labels.get("urgency", {}).get("label") == EMERGENCY
@@ -171,9 +172,11 @@ class Advisor:
                                    [self.compose.say(str(social).lower(), language)], labels=labels)
 
         topic = labels.get("topic", {}).get("label")
+        if followup and conversation.last_topic:  # "and for beans?" stays in the last question's topic
+            topic = conversation.last_topic
         with timer.step("retrieve"):
-            hits, narrowed = self.retriever.search(query, query_language, None if topic in SPECIAL_TOPICS else topic,
-                                                   prepared.vector if prepared and query == text else None)
+            hits, narrowed = self.retriever.search(text, query_language, None if topic in SPECIAL_TOPICS else topic,
+                                                   prepared.vector if prepared else None)
         with timer.step("decide"):
             decision = decide(hits, query_language, self.thresholds, narrowed)
         if not emergency and decision.kind != ANSWER and self.abuse.found(text):
@@ -184,12 +187,15 @@ class Advisor:
             reason, blocks, answer_ids = self.answer(decision, language, emergency)
         queued = None
         if decision.kind == NONE and not message.preview:
-            queued = self.unanswered.add(message.user_key, message.channel, language, mask_pii(query), str(reason),
+            queued = self.unanswered.add(message.user_key, message.channel, language, mask_pii(text), str(reason),
                                          [{"id": h.entry_id, "score": round(h.score, 4)} for h in hits[:3]])
         conversation.menu = [h.entry_id for h in decision.hits] if decision.kind == MENU else []
-        conversation.last_topic = topic if topic not in SPECIAL_TOPICS else conversation.last_topic
-        conversation.last_entry = answer_ids[0] if answer_ids else conversation.last_entry
-        conversation.last_text, conversation.last_at = mask_pii(query), time.time()
+        if answer_ids:
+            conversation.last_entry = answer_ids[0]
+            conversation.last_topic = self.kb.store.get(answer_ids[0]).topic
+        elif topic not in SPECIAL_TOPICS:
+            conversation.last_topic = topic
+        conversation.last_text, conversation.last_at = mask_pii(text), time.time()
         return self.finish(message, conversation, timer, reason, language, blocks, labels=labels,
                            hits=hits, answer_ids=answer_ids, safety=safety, queued=queued)
 
@@ -242,12 +248,11 @@ class Advisor:
         return self.finish(message, conversation, timer, reason, language, blocks, answer_ids=[entry.id],
                            safety=["emergency:entry"] if entry.urgent else [])
 
-    def with_context(self, text: str, conversation: Conversation) -> str:
-        """A short follow-up ("and for beans?") is searched together with the previous question."""
+    def is_followup(self, text: str, conversation: Conversation) -> bool:
+        """A short follow-up ("and for beans?") soon after a question: it is classified together with
+        that question and searched within that question's topic."""
         recent = conversation.last_at and time.time() - conversation.last_at <= self.settings.followup_minutes * 60
-        if recent and conversation.last_text and self.keywords.is_followup(text):
-            return f"{conversation.last_text} {text}"
-        return text
+        return bool(recent and conversation.last_text and self.keywords.is_followup(text))
 
     def classify(self, text: str, prepared: Prepared | None) -> dict[str, dict]:
         if prepared is not None and prepared.labels:

@@ -74,12 +74,15 @@ def test_a_menu_is_picked_by_number_and_then_forgotten(advisor, starter_kb):
     assert again.reason == Reason.UNCLEAR and again.text == CATALOG.get("menu_none", "en")
 
 
-def test_a_follow_up_is_searched_with_the_previous_question(advisor):
-    send(advisor, "How do I get rid of aphids on kale?")
+def test_a_follow_up_stays_in_the_previous_question_topic(advisor):
+    assert send(advisor, "How do I get rid of aphids on kale?").answer_ids == ["agri-pest-aphids-beans-kale"]
+    assert advisor.memory.get("u1").last_topic == "pests"
     follow = send(advisor, "and for beans?")
     alone = send(advisor, "and for beans?", user="someone-else")
-    assert follow.entries[0]["id"] == "agri-pest-aphids-beans-kale"
-    assert [e["id"] for e in follow.entries] != [e["id"] for e in alone.entries]
+    assert follow.reason == Reason.CLARIFY
+    assert "agri-pest-aphids-beans-kale" in advisor.memory.get("u1").menu  # the best bean entry about pests
+    offered_alone = advisor.memory.get("someone-else").menu + alone.answer_ids
+    assert offered_alone and "agri-pest-aphids-beans-kale" not in offered_alone
 
 
 def test_sms_keeps_the_rest_for_more(starter_settings, starter_kb, tmp_path):
