@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.base import KnowledgeBase
-from knowledge.errors import NotFoundError
+from knowledge.errors import BadInputError, NotFoundError
 from knowledge.settings import Settings
 
 from . import channels
@@ -106,7 +106,7 @@ class Advisor:
         self.unanswered = UnansweredQueue(self.db, lock)
         missing = [key for key in self.blocked.referral_keys if key not in self.catalog.messages[settings.default_language]]
         if missing:
-            raise NotFoundError(f"blocked-term lists name catalog keys that do not exist: {', '.join(missing)}")
+            raise BadInputError(f"blocked-term lists name catalog keys that do not exist: {', '.join(missing)}")
 
     @classmethod
     def open(cls, settings: Settings, kb: KnowledgeBase | None = None, **options: object) -> "Advisor":
