@@ -43,6 +43,7 @@ class Keywords:
             self.social[intent] = {" ".join(words(p)) for p in phrases if words(p)}
         followups = [p for values in (data.get("followup") or {}).values() for p in values or []]
         self.followup_pattern = phrase_pattern(followups)
+        self.sms_words = {name: set(words(" ".join(data.get(f"sms_{name}") or []))) for name in ("stop", "start", "help")}
         if not self.more_words:
             raise BadInputError(f"{path}: 'more' needs at least one word")
 
@@ -58,6 +59,13 @@ class Keywords:
             return LanguageSwitch(self.language_names[rest]) if rest in self.language_names else None
         whole = " ".join(tokens)
         return LanguageSwitch(self.language_names[whole]) if whole in self.language_names and len(tokens) <= 2 else None
+
+    def sms_command(self, text: str) -> str | None:
+        """'stop', 'start' or 'help' when the whole message is one of those words."""
+        tokens = words(text)
+        if len(tokens) != 1:
+            return None
+        return next((name for name, known in self.sms_words.items() if tokens[0] in known), None)
 
     def is_more(self, text: str) -> bool:
         tokens = words(text)

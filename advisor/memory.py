@@ -38,7 +38,10 @@ CREATE TABLE IF NOT EXISTS unanswered (
     reason TEXT NOT NULL,
     candidates TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'open',
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    answered_by TEXT,
+    answer TEXT,
+    answered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS unanswered_status ON unanswered(status, id);
 """
@@ -129,11 +132,21 @@ class UnansweredQueue:
             )
             return cursor.lastrowid
 
-    def items(self, status: str | None = "open", limit: int = 100) -> list[dict]:
-        where, params = ("WHERE status = ?", [status]) if status else ("", [])
-        rows = self.db.execute(
-            f"SELECT id, user_key, channel, language, text, reason, candidates, status, created_at"
-            f" FROM unanswered {where} ORDER BY id LIMIT ?", [*params, limit]
-        ).fetchall()
-        keys = ("id", "user_key", "channel", "language", "text", "reason", "candidates", "status", "created_at")
-        return [{**dict(zip(keys, row)), "candidates": json.loads(row[6])} for row in rows]
+    KEYS = ("id", "user_key", "channel", "language", "text", "reason", "candidates", "status", "created_at",
+            "answered_by", "answer", "answered_at")
+
+    def items(self, status: str | None = "open", limit: int = 100, item_id: int | None = None) -> list[dict]:
+        clauses = [(c, v) for c, v in (("status = ?", status), ("id = ?", item_id)) if v is not None]
+        where = ("WHERE " + " AND ".join(c for c, _ in clauses)) if clauses else ""
+        rows = self.db.execute(f"SELECT {', '.join(self.KEYS)} FROM unanswered {where} ORDER BY id LIMIT ?",
+                               [*(v for _, v in clauses), limit]).fetchall()
+        return [{**dict(zip(self.KEYS, row)), "candidates": json.loads(row[6])} for row in rows]
+
+    def get(self, item_id: int) -> dict | None:
+        found = self.items(None, 1, item_id)
+        return found[0] if found else None
+
+    def close(self, item_id: int, operator: str, answer: str) -> None:
+        with self.lock:
+            self.db.execute("UPDATE unanswered SET status = 'answered', answered_by = ?, answer = ?, answered_at = ?"
+                            " WHERE id = ?", [operator, answer, utc_now(), item_id])

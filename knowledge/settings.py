@@ -73,15 +73,24 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(10, ge=0, description="messages a user may send a minute (0: no limit)")
     followup_minutes: int = Field(30, ge=0, description="a short follow-up within this time joins the last question")
 
+    # Server
+    host: str = Field("127.0.0.1", description="address `ushauri serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port `ushauri serve` listens on")
+    max_body_bytes: int = Field(65536, ge=1024, description="larger request bodies are refused with 413")
+    outbox_max_attempts: int = Field(8, ge=1, description="tries before an outbound message is marked failed")
+    outbox_backoff_seconds: float = Field(2.0, gt=0, description="first retry delay; doubles each try (at most 10 min)")
+
     # Channels (used by bot/; a channel whose secrets are unset fails closed)
-    public_url: str | None = None
+    public_url: str | None = Field(None, description="the public base URL providers call; Twilio signs it")
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = Field(None, description="the Twilio number replies are sent from")
     africastalking_username: str | None = None
     africastalking_api_key: SecretStr | None = None
     africastalking_callback_secret: SecretStr | None = None
+    africastalking_sender_id: str | None = Field(None, description="short code or sender id replies come from")
 
     @field_validator("languages", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from knowledge.settings import PACKAGE_DATA
 from . import kb as kb_commands
 from .chat import ask, chat
 from .common import DataDir, JsonFlag, handle_errors, settings_for
+from .serve import operators_app, serve, telegram_app
 from .model import LABELLED, STARTER, eval_classifier, export_model, kb_examples, train_command
 
 EVAL = PACKAGE_DATA / "eval"
@@ -34,6 +35,9 @@ app.add_typer(kb_commands.app, name="kb")
 eval_app = typer.Typer(help="Measure quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.command()(ask)
+app.command()(serve)
+app.add_typer(telegram_app, name="telegram")
+app.add_typer(operators_app, name="operators")
 app.command()(chat)
 app.command("train")(train_command)
 app.command("export-model")(export_model)
