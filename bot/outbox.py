@@ -64,7 +64,7 @@ class OutboxWorker:
         """Send everything due now; returns how many were delivered."""
         delivered = 0
         for row in self.store.due():
-            if row.channel == WEB:
+            if row.channel == WEB or not self.store.claim(row.id):
                 continue
             delivered += await self.deliver(row)
         return delivered

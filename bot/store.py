@@ -200,6 +200,15 @@ class MessageStore:
         row = self.query("SELECT min(next_at) FROM outbox WHERE status = 'pending'")
         return row[0][0] if row else None
 
+    def claim(self, outbox_id: int, lease_seconds: float = 120.0) -> bool:
+        """Take a due row for sending; False when another sender took it first. A sender that dies
+        holding a claim loses it after `lease_seconds`, and the row is sent again."""
+        now = time.time()
+        with self.lock:
+            cursor = self.conn.execute("UPDATE outbox SET next_at = ? WHERE id = ? AND status = 'pending' AND next_at <= ?",
+                                       (now + lease_seconds, outbox_id, now))
+            return cursor.rowcount == 1
+
     def mark_sent(self, outbox_id: int) -> None:
         with self.lock:
             self.conn.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
@@ -211,7 +220,8 @@ class MessageStore:
                               " WHERE id = ?", (error[:500], next_at, "failed" if give_up else "pending", outbox_id))
 
     def backlog(self) -> int:
-        return self.query("SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0]
+        """Replies waiting for the worker (web replies wait for the page instead)."""
+        return self.query("SELECT count(*) FROM outbox WHERE status = 'pending' AND channel != 'web'")[0][0]
 
     def sent_to(self, channel: str, address: str, after_id: int = 0) -> list[Outbound]:
         rows = self.query("SELECT id FROM outbox WHERE channel = ? AND address = ? AND id > ? ORDER BY id",
