@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= var
 
-.PHONY: run setup test test-fast bench install clean help
+.PHONY: run chat setup test test-fast bench install browser clean help
 
 help:
-	@echo "make run    set up (venv, install, model, starter knowledge base, index) and start the bot"
+	@echo "make run    set up (venv, install, model, starter knowledge base, index, classifier) and start the server"
+	@echo "make chat   set up, then chat in the terminal instead"
 	@echo "make test   run the whole test suite (installs what it needs)"
 	@echo "make bench  print speed and quality figures"
 
@@ -29,12 +30,22 @@ setup: install
 	$(BIN)/ushauri setup --data-dir $(DATA_DIR)
 
 run: setup
+	$(BIN)/ushauri serve --data-dir $(DATA_DIR)
+
+chat: setup
 	$(BIN)/ushauri chat --data-dir $(DATA_DIR)
 
-test: install
+# The web chat test drives Debian's Chromium (Playwright's own browser download needs the internet).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { echo "installing chromium for the browser test"; \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	    else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
-test-fast: install
+test-fast: install browser
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
