@@ -240,3 +240,30 @@ def test_large_bodies_are_413(start_server):
     big = "x" * 70000
     assert server.client.post("/chat/send", content=big, headers={"Content-Type": "application/json"}).status_code == 413
     assert at_post(server, "big", big).status_code == 413
+
+
+def test_a_twilio_message_left_unanswered_by_a_crash_is_answered_by_rest(start_server, monkeypatch):
+    first = start_server()
+    monkeypatch.setattr(first.runtime.dispatcher, "process", lambda inbox_id, hold=0.0: [])  # stops after storing
+    assert twilio_post(first, sms("SM" + "d" * 32, "How do I control fall armyworm in maize?")).status_code == 200
+    first.client.__exit__(None, None, None)
+    second = start_server()
+    second.drain()
+    [request] = second.twilio.requests
+    assert request["url"].endswith(f"/Accounts/{'AC' + '0' * 32}/Messages.json")
+    assert request["data"]["To"] == "+15551234567" and request["data"]["From"] == "+15550001111"
+    assert request["data"]["Body"].startswith("Act early")
+
+
+def test_web_chat_malformed_and_chunked_bodies(start_server):
+    server = start_server()
+    api = server.client
+    assert api.post("/chat/send", content=b"{bad", headers={"Content-Type": "application/json"}).status_code == 422
+    assert api.post("/chat/send", json={"session": "short", "id": "abcdefgh", "text": "hi"}).status_code == 422
+    assert api.get("/chat/poll", params={"session": "no spaces allowed"}).status_code == 400
+    body = b'{"session": "abcdefgh1", "id": "abcdefgh2", "text": "hello"}'
+    chunked = api.post("/chat/send", content=iter([body]), headers={"Content-Type": "application/json"})
+    assert chunked.status_code == 200 and chunked.json()["replies"][0]["text"] == CATALOG.get("greeting", "en")
+    big = api.post("/chat/send", content=iter([b"x" * 70000]), headers={"Content-Type": "application/json"})
+    assert big.status_code == 413
+    assert server.stored("inbox") == 1
