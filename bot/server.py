@@ -49,7 +49,10 @@ class Runtime:
         """Process a stored message (SMS, web) and wake the outbox."""
         inbound = self.store.inbound(inbox_id)
         if inbound.channel == TELEGRAM:
-            if self.telegram is not None:
+            if self.telegram is None:  # stored while Telegram was configured; it is not any more
+                log.warning("telegram update %s left unanswered: no USHAURI_TELEGRAM_BOT_TOKEN", inbound.provider_id)
+                self.store.complete(inbox_id, [])
+            else:
                 from telegram import Update
 
                 await self.telegram.process_update(Update.de_json(inbound.payload, self.telegram.bot))

@@ -89,8 +89,10 @@ class TelegramHandlers:
         if update.effective_chat is None and update.effective_user is None:
             raise ApplicationHandlerStop
         key, address = self.user(update)
-        message = update.effective_message
-        text = (message.text or "") if message else (update.callback_query.data if update.callback_query else "")
+        if update.callback_query is not None:
+            text = update.callback_query.data or ""
+        else:
+            text = (update.effective_message.text or "") if update.effective_message else ""
         inbox_id, new = self.store.receive(TELEGRAM, str(update.update_id), key, address, text,
                                            json.loads(json.dumps(update.to_dict(), default=str)))
         if not new and self.store.inbound(inbox_id).status == "done":
