@@ -7,6 +7,7 @@ the page asks `/chat/poll`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
@@ -62,8 +63,6 @@ async def send(message: ChatIn, request: Request) -> ChatOut:
 
 @router.get("/chat/poll", response_model=ChatOut)
 async def poll(session: str, request: Request, after: int = 0) -> ChatOut:
-    import re
-
     if not re.match(SESSION, session):
         raise HTTPException(400, "session: 8 to 64 letters, digits, '-' or '_'")
     store = request.app.state.runtime.store
