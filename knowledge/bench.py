@@ -67,8 +67,7 @@ def sample_queries(kb: KnowledgeBase, n: int) -> list[tuple[str, str]]:
 
 
 def run_bench(kb: KnowledgeBase, sizes: list[int], n_queries: int, echo: Callable[[str], None]) -> None:
-    echo(f"machine: {machine()}")
-    echo(f"knowledge base: {kb.store.count('published')} published entries, model {kb.settings.embedding_model}")
+    echo(f"\nknowledge base: {kb.store.count('published')} published entries, model {kb.settings.embedding_model}")
     index = kb.index
     echo(f"dense index: {index.index.ntotal} rows")
     queries = sample_queries(kb, n_queries)
