@@ -7,7 +7,6 @@ expert loop can answer a person on the channel they wrote from.
 
 from __future__ import annotations
 
-import logging
 import time
 
 from advisor.engine import Advisor
@@ -15,8 +14,6 @@ from advisor.reply import Message, Reply
 
 from .metrics import Metrics
 from .store import Inbound, MessageStore
-
-log = logging.getLogger(__name__)
 
 TELEGRAM, TWILIO, AFRICASTALKING, WEB = "telegram", "twilio", "africastalking", "web"
 PROFILE = {TELEGRAM: "telegram", TWILIO: "sms", AFRICASTALKING: "sms", WEB: "web"}
