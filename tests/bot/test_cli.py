@@ -20,10 +20,11 @@ def cli(settings):
 
 def test_every_command_has_help():
     for command in ([], ["kb"], ["eval"], ["kb", "import"], ["kb", "search"], ["ask"], ["chat"], ["setup"],
-                    ["eval", "retrieval"], ["bench"], ["kb", "export"], ["kb", "history"]):
+                    ["eval", "retrieval"], ["bench"], ["kb", "export"], ["kb", "history"], ["serve"], ["telegram"],
+                    ["telegram", "poll"], ["operators", "add"], ["eval", "replies"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
-        assert "--data-dir" in result.output or command in ([], ["kb"], ["eval"])
+        assert "--data-dir" in result.output or command in ([], ["kb"], ["eval"], ["telegram"])
 
 
 def test_import_search_show_history_export(cli, tiny_file, tmp_path):
@@ -149,3 +150,29 @@ def test_chat_answers_until_exit(cli, tiny_file):
     result = cli("chat", input="how do I make compost\nexit\n")
     assert result.exit_code == 0
     assert "Pile crop leftovers" in result.output
+
+
+def test_operators_add_prints_a_key_once_and_keeps_only_its_hash(cli, settings):
+    from bot.store import MessageStore, key_hash
+
+    result = cli("operators", "add", "Wanjiru")
+    assert result.exit_code == 0, result.output
+    key = result.output.split("(shown only now): ")[1].split()[0]
+    store = MessageStore(settings.db_path)
+    assert store.operator_hashes() == [("Wanjiru", key_hash(key))]
+    store.close()
+    again = cli("operators", "add", "Wanjiru")
+    assert again.exit_code == 2 and "an operator named 'Wanjiru' exists already" in again.output
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["telegram", "set-webhook", "--url", "http://plain.example.org"], {}, "Telegram needs a public https:// URL"),
+    (["telegram", "set-webhook", "--url", "https://ushauri.example.org"], {"USHAURI_TELEGRAM_WEBHOOK_SECRET": "s3cret"},
+     "USHAURI_TELEGRAM_BOT_TOKEN is not set"),
+    (["telegram", "poll"], {}, "USHAURI_TELEGRAM_BOT_TOKEN is not set"),
+])
+def test_telegram_commands_explain_what_is_missing(cli, monkeypatch, args, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = cli(*args)
+    assert result.exit_code == 2 and message in result.output
