@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from knowledge.errors import BadInputError
+
 from .channels import CHANNELS, Part
+
+
+def check_channel(channel: str) -> None:
+    if channel not in CHANNELS:
+        raise BadInputError(f"unknown channel '{channel}'; use one of: {', '.join(CHANNELS)}")
 
 
 class Reason(StrEnum):
@@ -38,10 +45,7 @@ class Message:
     preview: bool = False
 
     def __post_init__(self) -> None:
-        if self.channel not in CHANNELS:
-            from knowledge.errors import BadInputError
-
-            raise BadInputError(f"unknown channel '{self.channel}'; use one of: {', '.join(CHANNELS)}")
+        check_channel(self.channel)
 
 
 @dataclass

@@ -223,6 +223,10 @@ class MessageStore:
         """Replies waiting for the worker (web replies wait for the page instead)."""
         return self.query("SELECT count(*) FROM outbox WHERE status = 'pending' AND channel != 'web'")[0][0]
 
+    def replies_to(self, inbox_id: int) -> list[Outbound]:
+        return [self.outbound(row[0]) for row in self.query("SELECT id FROM outbox WHERE inbox_id = ? ORDER BY id",
+                                                            (inbox_id,))]
+
     def sent_to(self, channel: str, address: str, after_id: int = 0) -> list[Outbound]:
         rows = self.query("SELECT id FROM outbox WHERE channel = ? AND address = ? AND id > ? ORDER BY id",
                           (channel, address, after_id))

@@ -57,8 +57,7 @@ async def send(message: ChatIn, request: Request) -> ChatOut:
                                   message.session, message.text)
     if new:
         await run_in_threadpool(runtime.dispatcher.process, inbox_id, HOLD_SECONDS)
-    rows = [r for r in store.sent_to(WEB, message.session) if r.inbox_id == inbox_id]
-    return ChatOut(replies=deliver(store, rows))
+    return ChatOut(replies=deliver(store, store.replies_to(inbox_id)))
 
 
 @router.get("/chat/poll", response_model=ChatOut)

@@ -10,7 +10,7 @@ import typer
 
 from advisor.channels import CHANNELS, SMS, TERMINAL
 from advisor.engine import Advisor
-from advisor.reply import Message, Reply
+from advisor.reply import Message, Reply, check_channel
 from knowledge.errors import BadInputError
 
 from .common import DataDir, JsonFlag, handle_errors, settings_for
@@ -21,11 +21,6 @@ Language = Annotated[str | None, typer.Option("--language", "-l", help="Reply in
 def check_language(language: str | None, configured: list[str]) -> None:
     if language is not None and language not in configured:
         raise BadInputError(f"--language: unknown language '{language}'; configured: {', '.join(configured)}")
-
-
-def check_channel(channel: str) -> None:
-    if channel not in CHANNELS:
-        raise BadInputError(f"--channel: unknown channel '{channel}'; use one of: {', '.join(CHANNELS)}")
 
 
 def describe(reply: Reply, channel: str) -> str:
